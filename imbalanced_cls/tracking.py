@@ -1,0 +1,114 @@
+"""MLflow tracking: where the store is, which experiment, and the tags that tie runs together.
+
+By default runs go to ``mlflow.db`` (SQLite) and artifacts to ``mlartifacts/`` at the
+project root, also when DVC runs a queued or ``--temp`` experiment in a temporary copy
+under ``.dvc/tmp/exps``: the root is resolved from that path, not taken from the working
+directory. ``MLFLOW_TRACKING_URI`` overrides the store (a remote server, say).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT_TEMP_DIR = (".dvc", "tmp", "exps")
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The project root, seen through any DVC temporary experiment copy.
+
+    DVC runs queued and ``--temp`` experiments in ``<root>/.dvc/tmp/exps/<...>``; that
+    copy is deleted afterwards, so the tracking store must live in ``<root>``.
+    """
+    here = Path(start or os.environ.get("DVC_ROOT") or Path.cwd()).resolve()
+    parts = here.parts
+    n = len(EXPERIMENT_TEMP_DIR)
+    for i in range(len(parts) - n + 1):
+        if parts[i : i + n] == EXPERIMENT_TEMP_DIR:
+            return Path(*parts[:i])
+    return here
+
+
+def tracking_uri(root: Path) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the SQLite file ``mlflow.db`` at ``root``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+
+
+def start(experiment: str, root: Path | None = None) -> str:
+    """Point MLflow at the store and experiment; return the experiment id."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    root = root or project_root()
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is not None:
+        experiment_id = found.experiment_id
+    else:
+        # Local store: keep artifacts beside it, not wherever the stage happens to run.
+        location = None if "MLFLOW_TRACKING_URI" in os.environ else (root / "mlartifacts")
+        experiment_id = mlflow.create_experiment(
+            experiment, artifact_location=location.as_uri() if location else None
+        )
+    mlflow.set_experiment(experiment_id=experiment_id)
+    log.info("MLflow experiment %r (id %s) at %s", experiment, experiment_id, uri)
+    return experiment_id
+
+
+def run_tags(strategy: str) -> dict[str, str]:
+    """Tags that find a run again: strategy, git commit, DVC experiment name and baseline."""
+    tags = {"strategy": strategy}
+    commit = _git_commit()
+    if commit:
+        tags["git_commit"] = commit
+        tags["mlflow.source.git.commit"] = commit
+    for env, tag in (("DVC_EXP_NAME", "dvc_exp_name"), ("DVC_EXP_BASELINE_REV", "dvc_baseline")):
+        if os.environ.get(env):
+            tags[tag] = os.environ[env]
+    return tags
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested params as MLflow params: ``{"train": {"lr": 0.1}}`` -> ``{"train.lr": 0.1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def write_run_ref(path: Path, run_id: str, experiment_id: str) -> None:
+    """Record which MLflow run holds a model, so the evaluate stage logs to the same run."""
+    ref = {
+        "run_id": run_id,
+        "experiment_id": experiment_id,
+        "tracking_uri": tracking_uri(project_root()),
+    }
+    path.write_text(json.dumps(ref, indent=2) + "\n")
+
+
+def read_run_ref(path: Path) -> dict[str, str]:
+    return json.loads(Path(path).read_text())
