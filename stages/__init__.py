@@ -1,0 +1,1 @@
+"""DVC stages, one module each: ``python -m stages.<name>``."""
