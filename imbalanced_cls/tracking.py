@@ -48,16 +48,15 @@ def start(experiment: str, root: Path | None = None) -> str:
 
     root = root or project_root()
     uri = tracking_uri(root)
+    local = "MLFLOW_TRACKING_URI" not in os.environ  # set_tracking_uri sets it
     mlflow.set_tracking_uri(uri)
     found = mlflow.get_experiment_by_name(experiment)
     if found is not None:
         experiment_id = found.experiment_id
     else:
         # Local store: keep artifacts beside it, not wherever the stage happens to run.
-        location = None if "MLFLOW_TRACKING_URI" in os.environ else (root / "mlartifacts")
-        experiment_id = mlflow.create_experiment(
-            experiment, artifact_location=location.as_uri() if location else None
-        )
+        location = (root / "mlartifacts").as_uri() if local else None
+        experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
     mlflow.set_experiment(experiment_id=experiment_id)
     log.info("MLflow experiment %r (id %s) at %s", experiment, experiment_id, uri)
     return experiment_id
@@ -111,4 +110,17 @@ def write_run_ref(path: Path, run_id: str, experiment_id: str) -> None:
 
 
 def read_run_ref(path: Path) -> dict[str, str]:
-    return json.loads(Path(path).read_text())
+    """The run recorded by :func:`write_run_ref`, checked to exist in the current store."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    ref = json.loads(Path(path).read_text())
+    try:
+        mlflow.MlflowClient().get_run(ref["run_id"])
+    except MlflowException as exc:
+        raise LookupError(
+            f"MLflow run {ref['run_id']} named in {path} is not in the store at "
+            f"{mlflow.get_tracking_uri()} (it was logged to {ref['tracking_uri']}); point "
+            "MLFLOW_TRACKING_URI there or retrain with `dvc repro --force train@<strategy>`"
+        ) from exc
+    return ref

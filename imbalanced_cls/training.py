@@ -156,7 +156,7 @@ def train_model(
     for epoch in range(1, params.epochs + 1):
         # One pass over the sampler's indices.
         model.train()
-        total, seen = 0.0, 0
+        total, seen = torch.zeros((), device=device), 0  # summed on the device: no sync
         for idx in _progress(batches, epoch, params.epochs):
             idx = torch.as_tensor(idx, device=device)
             x, y = images[idx], targets[idx]  # (B, C, H, W), (B,)
@@ -168,11 +168,12 @@ def train_model(
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total += loss.item() * len(idx)
+            total += loss.detach() * len(idx)
             seen += len(idx)
-        if not math.isfinite(total):
+        train_loss = total.item() / seen
+        if not math.isfinite(train_loss):
             raise FloatingPointError(
-                f"training loss became {total} in epoch {epoch}; lower train.lr or raise "
+                f"training loss became {train_loss} in epoch {epoch}; lower train.lr or raise "
                 "train.warmup_epochs"
             )
 
@@ -182,7 +183,7 @@ def train_model(
         val_preds = val_logits.argmax(1).numpy()
         stats = EpochStats(
             epoch=epoch,
-            train_loss=total / seen,
+            train_loss=train_loss,
             val_loss=val_loss,
             val_accuracy=float((val_preds == val_targets).mean()),
             val_balanced_accuracy=balanced_accuracy(val_targets, val_preds, num_classes),

@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     fig.savefig(out / "confusion.png", dpi=110)
 
     # The same in the strategy's MLflow run.
-    ref = tracking.read_run_ref(MODELS / strategy / "mlflow_run.json")
     tracking.start(params.mlflow.experiment)
+    ref = tracking.read_run_ref(MODELS / strategy / "mlflow_run.json")
     with mlflow.start_run(run_id=ref["run_id"]):
         scalars = {k: v for k, v in result.items() if isinstance(v, float)}
         mlflow.log_metrics({f"test_{k}": v for k, v in scalars.items()})
