@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from imbalanced_cls.config import Params, load_params  # noqa: E402
 from imbalanced_cls.data import channel_stats, load_source, split_indices  # noqa: E402
-from imbalanced_cls.models import build_model  # noqa: E402
+from imbalanced_cls.models import build_model, model_config  # noqa: E402
 from imbalanced_cls.profiles import profile_counts  # noqa: E402
 from imbalanced_cls.strategies import plan_strategy  # noqa: E402
 from imbalanced_cls.training import resolve_device, seed_everything, train_model  # noqa: E402
@@ -104,17 +104,15 @@ def build_workload(params: Params) -> Workload:
     train = (dataset.images[idx["train"]], dataset.targets[idx["train"]])
     val = (dataset.images[idx["val"]], dataset.targets[idx["val"]])
     mean, std = channel_stats(train[0])
-    model_config = {
-        "name": params.model.name,
-        "in_channels": dataset.images.shape[1],
+    manifest = {
+        "image_shape": list(dataset.images.shape[1:]),
         "num_classes": dataset.num_classes,
-        "width": params.model.width,
-        "dropout": params.model.dropout,
         "mean": mean,
         "std": std,
     }
+    config = model_config(params.model, manifest)
     device = resolve_device(params.train.device)
-    return Workload(params, train, val, counts, model_config, device)
+    return Workload(params, train, val, counts, config, device)
 
 
 def fresh_model(work: Workload) -> nn.Module:

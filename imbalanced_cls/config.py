@@ -11,7 +11,6 @@ pipeline before any work, with a message naming the bad value and what is allowe
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,8 +174,6 @@ def _coerce(hint: Any, value: Any, name: str, problems: list[str]) -> Any:
             return _BAD
         items = [_coerce(item_type, v, f"{name}[{i}]", problems) for i, v in enumerate(value)]
         return _BAD if any(v is _BAD for v in items) else items
-    if origin in (typing.Union, types.UnionType):
-        raise TypeError(f"unsupported field type {hint}")
     ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

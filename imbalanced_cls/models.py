@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from imbalanced_cls.config import ModelParams
+
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
@@ -54,6 +56,19 @@ class SmallCNN(nn.Module):
         x = (images - self.mean) / self.std  # (N, C, H, W)
         features = self.features(x)  # (N, 2 * width)
         return self.classifier(self.dropout(features))  # (N, num_classes) logits
+
+
+def model_config(params: ModelParams, manifest: dict) -> dict:
+    """Keyword arguments of :func:`build_model` for a prepared dataset's manifest."""
+    return {
+        "name": params.name,
+        "in_channels": manifest["image_shape"][0],
+        "num_classes": manifest["num_classes"],
+        "width": params.width,
+        "dropout": params.dropout,
+        "mean": manifest["mean"],
+        "std": manifest["std"],
+    }
 
 
 def build_model(

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from imbalanced_cls.augment import TargetedAugment, class_strengths
-    from imbalanced_cls.models import build_model
+    from imbalanced_cls.models import build_model, model_config
     from imbalanced_cls.strategies import plan_strategy
     from imbalanced_cls.training import resolve_device, seed_everything, train_model
 
@@ -57,16 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     # Model on the chosen device, seeded.
     seed_everything(params.seed, params.train.num_threads)
     device = resolve_device(params.train.device)
-    model_config = {
-        "name": params.model.name,
-        "in_channels": manifest["image_shape"][0],
-        "num_classes": manifest["num_classes"],
-        "width": params.model.width,
-        "dropout": params.model.dropout,
-        "mean": manifest["mean"],
-        "std": manifest["std"],
-    }
-    model = build_model(**model_config).to(device)
+    config = model_config(params.model, manifest)
+    model = build_model(**config).to(device)
 
     # Train inside an MLflow run; the curves are logged as they come.
     experiment_id = tracking.start(params.mlflow.experiment)
@@ -104,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         # Save the checkpoint, the history and the model in MLflow.
         checkpoint = {
             "state_dict": model.state_dict(),
-            "model_config": model_config,
+            "model_config": config,
             "class_names": manifest["class_names"],
             "strategy": strategy,
             "best_epoch": result.best_epoch,
