@@ -19,7 +19,7 @@ def run(main: Callable[[], None]) -> None:
     )
     try:
         main()
-    except (ParamsError, UsageError, LookupError) as exc:
+    except (ParamsError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
 

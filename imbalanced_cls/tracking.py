@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 EXPERIMENT_TEMP_DIR = (".dvc", "tmp", "exps")
 
 
+class MissingRunError(LookupError):
+    """A model's recorded MLflow run is not in the store now in use."""
+
+
 def project_root(start: Path | None = None) -> Path:
     """The project root, seen through any DVC temporary experiment copy.
 
@@ -118,7 +122,7 @@ def read_run_ref(path: Path) -> dict[str, str]:
     try:
         mlflow.MlflowClient().get_run(ref["run_id"])
     except MlflowException as exc:
-        raise LookupError(
+        raise MissingRunError(
             f"MLflow run {ref['run_id']} named in {path} is not in the store at "
             f"{mlflow.get_tracking_uri()} (it was logged to {ref['tracking_uri']}); point "
             "MLFLOW_TRACKING_URI there or retrain with `dvc repro --force train@<strategy>`"

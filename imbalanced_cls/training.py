@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,7 +55,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def seed_everything(seed: int, num_threads: int) -> None:
-    """Seed torch and numpy, fix the thread count, and ask torch for deterministic kernels."""
+    """Seed torch and numpy, fix the thread count, and ask torch for deterministic kernels.
+
+    Runs are bit-for-bit repeatable on the CPU. On CUDA, cuBLAS gets the workspace setting
+    it needs for deterministic matrix products; kernels without a deterministic version
+    only warn.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(seed)
     np.random.seed(seed)
     if num_threads > 0:

@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> None:
     from imbalanced_cls.reports import per_class_table, plot_confusion
     from imbalanced_cls.training import predict_logits
 
+    # The MLflow run of the model, checked before any work.
+    tracking.start(params.mlflow.experiment)
+    try:
+        ref = tracking.read_run_ref(MODELS / strategy / "mlflow_run.json")
+    except tracking.MissingRunError as exc:
+        raise cli.UsageError(str(exc)) from exc
+
     # Model and test set.
     if params.train.num_threads > 0:
         torch.set_num_threads(params.train.num_threads)
@@ -77,8 +84,6 @@ def main(argv: list[str] | None = None) -> None:
     fig.savefig(out / "confusion.png", dpi=110)
 
     # The same in the strategy's MLflow run.
-    tracking.start(params.mlflow.experiment)
-    ref = tracking.read_run_ref(MODELS / strategy / "mlflow_run.json")
     with mlflow.start_run(run_id=ref["run_id"]):
         scalars = {k: v for k, v in result.items() if isinstance(v, float)}
         mlflow.log_metrics({f"test_{k}": v for k, v in scalars.items()})

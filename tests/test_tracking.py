@@ -1,6 +1,16 @@
+import os
 from pathlib import Path
 
-from imbalanced_cls.tracking import flatten, project_root, tracking_uri
+import pytest
+
+from imbalanced_cls.tracking import (
+    MissingRunError,
+    flatten,
+    project_root,
+    read_run_ref,
+    tracking_uri,
+    write_run_ref,
+)
 
 
 def test_project_root_sees_through_dvc_temporary_experiment_copies(tmp_path):
@@ -25,3 +35,13 @@ def test_tracking_uri_defaults_to_sqlite_at_the_root(monkeypatch):
 def test_flatten_nested_params():
     flat = flatten({"seed": 0, "train": {"lr": 0.1, "sched": {"warmup": 2}}, "k": [1, 3]})
     assert flat == {"seed": 0, "train.lr": 0.1, "train.sched.warmup": 2, "k": "[1, 3]"}
+
+
+def test_a_run_missing_from_the_store_is_named_with_a_way_out(tmp_path):
+    import mlflow
+
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    ref = tmp_path / "mlflow_run.json"
+    write_run_ref(ref, "0123456789abcdef0123456789abcdef", "1")
+    with pytest.raises(MissingRunError, match=r"0123456789abcdef.*dvc repro --force train@"):
+        read_run_ref(ref)
