@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import BatchSampler
 
 from imbalanced_cls.augment import TargetedAugment
-from imbalanced_cls.config import TrainParams
+from imbalanced_cls.config import ParamsError, TrainParams
 from imbalanced_cls.strategies import StrategyPlan, make_sampler
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,13 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available; asking for CUDA without it is an error."""
+    """``auto`` picks CUDA when available; asking for CUDA without it is a params error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is 'cuda' but no CUDA device is available; use auto")
+        raise ParamsError(
+            ["'train.device' is 'cuda' but this machine has no CUDA device; use auto or cpu"]
+        )
     return torch.device(name)
 
 

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     from imbalanced_cls.strategies import plan_strategy
     from imbalanced_cls.training import resolve_device, seed_everything, train_model
 
+    # The device first: asking for a GPU that is not there is a params mistake.
+    device = resolve_device(params.train.device)
+
     # Data and the strategy's plan.
     manifest = load_manifest(DATA)
     train_data, val_data = load_split(DATA, "train"), load_split(DATA, "val")
@@ -56,7 +59,6 @@ def main(argv: list[str] | None = None) -> None:
 
     # Model on the chosen device, seeded.
     seed_everything(params.seed, params.train.num_threads)
-    device = resolve_device(params.train.device)
     config = model_config(params.model, manifest)
     model = build_model(**config).to(device)
 

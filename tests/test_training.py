@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from imbalanced_cls.config import parse_params
+from imbalanced_cls.config import ParamsError, parse_params
 from imbalanced_cls.models import build_model
 from imbalanced_cls.strategies import plan_strategy
-from imbalanced_cls.training import seed_everything, train_model, warmup_cosine
+from imbalanced_cls.training import (
+    resolve_device,
+    seed_everything,
+    train_model,
+    warmup_cosine,
+)
 
 
 def blobs(counts: list[int], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,3 +62,10 @@ def test_warmup_then_cosine_schedule():
     assert [f(0), f(1)] == [0.5, 1.0]
     assert f(2) == pytest.approx(1.0) and f(10) == pytest.approx(0.0)
     assert all(f(i) >= f(i + 1) for i in range(2, 10))
+
+
+def test_asking_for_a_missing_gpu_is_a_params_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ParamsError, match=r"'train\.device' is 'cuda'"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"
