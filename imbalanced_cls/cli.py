@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from imbalanced_cls.config import Params, ParamsError
+from imbalanced_cls.sources import DataError
 
 
 def run(main: Callable[[], None]) -> None:
@@ -19,7 +20,7 @@ def run(main: Callable[[], None]) -> None:
     )
     try:
         main()
-    except (ParamsError, UsageError) as exc:
+    except (ParamsError, UsageError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
 
@@ -28,14 +29,24 @@ class UsageError(ValueError):
     """A bad command-line argument or input file, named in the message."""
 
 
-def strategy_arg(params: Params, description: str, argv: list[str] | None = None) -> str:
-    """The one positional argument of the per-strategy stages, checked against params.yaml."""
+def model_args(params: Params, description: str, argv: list[str] | None = None) -> tuple[str, int]:
+    """The strategy and ``--seed`` of the per-model stages, checked against params.yaml."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("strategy", help=f"one of: {', '.join(params.strategies)}")
-    strategy = parser.parse_args(argv).strategy
-    if strategy not in params.strategies:
+    parser.add_argument("--seed", type=int, required=True, help="one of 'seeds' in params.yaml")
+    args = parser.parse_args(argv)
+    if args.strategy not in params.strategies:
         raise UsageError(
-            f"strategy {strategy!r} is not in params.yaml 'strategies' "
+            f"strategy {args.strategy!r} is not in params.yaml 'strategies' "
             f"({', '.join(params.strategies)})"
         )
-    return strategy
+    if args.seed not in params.seeds:
+        raise UsageError(
+            f"seed {args.seed} is not in params.yaml 'seeds' ({', '.join(map(str, params.seeds))})"
+        )
+    return args.strategy, args.seed
+
+
+def model_dir(strategy: str, seed: int) -> str:
+    """Where a strategy's model for one seed lives, relative to the project root."""
+    return f"{strategy}/seed{seed}"

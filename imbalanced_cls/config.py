@@ -20,10 +20,12 @@ import yaml
 
 STRATEGIES = ("plain", "weighted", "sampling", "augmentation", "combined")
 PROFILES = ("exponential", "step")
-DATASETS = ("digits",)
-MODELS = ("small_cnn",)
-OPTIMIZERS = ("sgd", "adamw")
+DATASETS = ("digits", "cifar10", "imagefolder")
+MODELS = ("small_cnn", "resnet8", "resnet20", "resnet32", "resnet44", "resnet56")
+OPTIMIZERS = ("nesterov", "sgd", "adamw")
+SCHEDULES = ("cosine", "step")
 DEVICES = ("auto", "cpu", "cuda")
+BASE_AUGMENT_IMAGES = ("colour", "all", "none")
 
 
 class ParamsError(ValueError):
@@ -38,6 +40,11 @@ class ParamsError(ValueError):
 @dataclass(frozen=True)
 class DataParams:
     dataset: str
+    root: str
+    download: bool
+    verify: bool
+    image_size: int
+    seed: int
     test_per_class: int
     val_per_class: int
     profile: str
@@ -62,8 +69,18 @@ class TrainParams:
     momentum: float
     weight_decay: float
     warmup_epochs: int
+    schedule: str
+    milestones: list[int]
+    gamma: float
     device: str
     num_threads: int
+
+
+@dataclass(frozen=True)
+class BaseAugmentationParams:
+    images: str
+    crop_padding: int
+    hflip: bool
 
 
 @dataclass(frozen=True)
@@ -86,8 +103,27 @@ class CombinedParams:
 
 
 @dataclass(frozen=True)
+class GroupParams:
+    many_above: int
+    few_below: int
+
+
+@dataclass(frozen=True)
+class LogitAdjustParams:
+    tau: float
+    strategies: list[str]
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     top_k: list[int]
+    ece_bins: int
+    temperature_scaling: bool
+    groups: GroupParams
+    logit_adjust: LogitAdjustParams
+    bootstrap: int
+    confidence: float
+    bootstrap_seed: int
 
 
 @dataclass(frozen=True)
@@ -99,10 +135,11 @@ class MlflowParams:
 class Params:
     imbalance: str
     strategies: list[str]
-    seed: int
+    seeds: list[int]
     data: DataParams
     model: ModelParams
     train: TrainParams
+    base_augmentation: BaseAugmentationParams
     weighted: WeightedParams
     augmentation: AugmentationParams
     combined: CombinedParams
@@ -207,8 +244,13 @@ def _check_values(p: Params) -> list[str]:
             f"'imbalance' is {p.imbalance!r}, which is not in 'strategies' "
             f"({', '.join(p.strategies)}); add it there or pick one of those"
         )
-    if p.seed < 0:
-        problems.append(f"'seed' is {p.seed}; it must be >= 0")
+    if not p.seeds:
+        problems.append("'seeds' is empty; give at least one training seed, for example [0]")
+    if any(seed < 0 for seed in p.seeds):
+        problems.append(f"'seeds' is {p.seeds}; every seed must be >= 0")
+    repeated = sorted({seed for seed in p.seeds if p.seeds.count(seed) > 1})
+    if repeated:
+        problems.append(f"'seeds' lists {', '.join(map(str, repeated))} more than once")
 
     # Data.
     d = p.data
@@ -216,9 +258,31 @@ def _check_values(p: Params) -> list[str]:
     problems += _one_of("data.profile", d.profile, PROFILES)
     if d.ratio < 1:
         problems.append(f"'data.ratio' is {d.ratio}; the imbalance ratio must be >= 1")
-    for name in ("test_per_class", "val_per_class", "max_per_class"):
-        if getattr(d, name) < 1:
-            problems.append(f"'data.{name}' is {getattr(d, name)}; it must be >= 1")
+    if not d.root.strip():
+        problems.append("'data.root' is empty; give the folder that holds the dataset")
+    if d.image_size < 0:
+        problems.append(f"'data.image_size' is {d.image_size}; use 0 to keep the image size")
+    if d.image_size and d.dataset != "imagefolder":
+        problems.append(
+            f"'data.image_size' is {d.image_size}, but only the imagefolder dataset is resized; "
+            f"set it to 0 for {d.dataset!r}"
+        )
+    if d.download and d.dataset != "cifar10":
+        problems.append(f"'data.download' is true, but only cifar10 downloads; got {d.dataset!r}")
+    if d.seed < 0:
+        problems.append(f"'data.seed' is {d.seed}; it must be >= 0")
+    if d.max_per_class < 1:
+        problems.append(f"'data.max_per_class' is {d.max_per_class}; it must be >= 1")
+    if d.test_per_class < 0 or d.val_per_class < 0:
+        problems.append(
+            f"'data.test_per_class' is {d.test_per_class} and 'data.val_per_class' is "
+            f"{d.val_per_class}; both must be >= 0"
+        )
+    if d.test_per_class == 0 and d.dataset == "digits":
+        problems.append(
+            "'data.test_per_class' is 0, which means the source's own test split, but digits "
+            "has none; hold out at least 1 image per class"
+        )
     if d.minority_classes < 1:
         problems.append(f"'data.minority_classes' is {d.minority_classes}; it must be >= 1")
 
@@ -248,6 +312,22 @@ def _check_values(p: Params) -> list[str]:
         )
     if t.num_threads < 0:
         problems.append(f"'train.num_threads' is {t.num_threads}; use 0 for torch's default")
+    problems += _one_of("train.schedule", t.schedule, SCHEDULES)
+    if t.schedule == "step":
+        if t.milestones != sorted(set(t.milestones)) or not all(
+            t.warmup_epochs < m <= t.epochs for m in t.milestones
+        ):
+            problems.append(
+                f"'train.milestones' is {t.milestones}; with the step schedule they must be "
+                f"increasing epochs after the warmup ({t.warmup_epochs}) and at most "
+                f"'train.epochs' ({t.epochs})"
+            )
+        if not 0 < t.gamma < 1:
+            problems.append(f"'train.gamma' is {t.gamma}; the LR factor must be in (0, 1)")
+    b = p.base_augmentation
+    problems += _one_of("base_augmentation.images", b.images, BASE_AUGMENT_IMAGES)
+    if b.crop_padding < 0:
+        problems.append(f"'base_augmentation.crop_padding' is {b.crop_padding}; it must be >= 0")
 
     # Strategy settings.
     if not 0 <= p.weighted.power <= 2:
@@ -269,6 +349,35 @@ def _check_values(p: Params) -> list[str]:
     for k in p.evaluate.top_k:
         if k < 1:
             problems.append(f"'evaluate.top_k' contains {k}; each k must be >= 1")
+    e = p.evaluate
+    if e.ece_bins < 1:
+        problems.append(f"'evaluate.ece_bins' is {e.ece_bins}; it must be >= 1 (15 is usual)")
+    if e.temperature_scaling and p.data.val_per_class == 0:
+        problems.append(
+            "'evaluate.temperature_scaling' is true but 'data.val_per_class' is 0: the "
+            "temperature is fitted on the validation set; hold some out or turn it off"
+        )
+    g = e.groups
+    if g.few_below < 0 or g.many_above < 0 or g.few_below > g.many_above + 1:
+        problems.append(
+            f"'evaluate.groups' has few_below {g.few_below} and many_above {g.many_above}; "
+            "they must be >= 0 with few_below <= many_above + 1 (the defaults of the "
+            "literature are 20 and 100)"
+        )
+    if e.logit_adjust.tau < 0:
+        problems.append(f"'evaluate.logit_adjust.tau' is {e.logit_adjust.tau}; it must be >= 0")
+    for s in e.logit_adjust.strategies:
+        if s not in p.strategies:
+            problems.append(
+                f"'evaluate.logit_adjust.strategies' lists {s!r}, which is not in "
+                f"'strategies' ({', '.join(p.strategies)})"
+            )
+    if e.bootstrap < 1:
+        problems.append(f"'evaluate.bootstrap' is {e.bootstrap}; give the resamples, e.g. 1000")
+    if not 0 < e.confidence < 1:
+        problems.append(f"'evaluate.confidence' is {e.confidence}; it must be in (0, 1)")
+    if e.bootstrap_seed < 0:
+        problems.append(f"'evaluate.bootstrap_seed' is {e.bootstrap_seed}; it must be >= 0")
     if not p.mlflow.experiment.strip():
         problems.append("'mlflow.experiment' is empty; give the MLflow experiment a name")
     return problems

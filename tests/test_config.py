@@ -5,6 +5,7 @@ import yaml
 
 from imbalanced_cls.config import ParamsError, load_params, parse_params
 from stages.plan import make_plan
+from tests.conftest import ROOT
 
 
 def refused(raw: dict) -> str:
@@ -43,6 +44,30 @@ def test_the_shipped_params_are_valid(raw_params):
         ("augmentation", "erasing", 1.5, ["'augmentation.erasing' is 1.5", "[0, 1]"]),
         ("weighted", "power", -1, ["'weighted.power' is -1.0"]),
         ("combined", "sampler_share", 2, ["'combined.sampler_share' is 2.0"]),
+        (None, "seeds", [], ["'seeds' is empty"]),
+        (None, "seeds", [0, -1], ["'seeds' is [0, -1]", ">= 0"]),
+        (None, "seeds", [1, 1], ["'seeds' lists 1 more than once"]),
+        ("data", "image_size", -1, ["'data.image_size' is -1"]),
+        ("data", "image_size", 32, ["only the imagefolder dataset is resized"]),
+        ("data", "download", True, ["only cifar10 downloads"]),
+        ("data", "test_per_class", 0, ["digits has none"]),
+        ("data", "root", "", ["'data.root' is empty"]),
+        ("data", "verify", "yes", ["'data.verify' must be bool", "'yes'"]),
+        ("model", "name", "vgg16", ["'vgg16'", "small_cnn, resnet8", "resnet32"]),
+        ("train", "schedule", "linear", ["'linear'", "cosine, step"]),
+        ("base_augmentation", "images", "rgb", ["'rgb'", "colour, all, none"]),
+        ("base_augmentation", "crop_padding", -4, ["'base_augmentation.crop_padding' is -4"]),
+        ("evaluate", "ece_bins", 0, ["'evaluate.ece_bins' is 0"]),
+        ("evaluate", "bootstrap", 0, ["'evaluate.bootstrap' is 0"]),
+        ("evaluate", "confidence", 95, ["'evaluate.confidence' is 95.0", "(0, 1)"]),
+        ("evaluate", "groups", {"many_above": 10, "few_below": 20}, ["few_below 20", "100"]),
+        ("evaluate", "logit_adjust", {"tau": -1, "strategies": []}, ["tau' is -1.0"]),
+        (
+            "evaluate",
+            "logit_adjust",
+            {"tau": 1, "strategies": ["focal"]},
+            ["lists 'focal'", "not in 'strategies'"],
+        ),
     ],
 )
 def test_bad_values_are_named_with_what_is_allowed(raw_params, section, key, value, expected):
@@ -68,7 +93,7 @@ def test_a_class_left_without_training_images(raw_params):
 def test_a_class_too_small_for_the_split(raw_params):
     raw_params["data"].update(max_per_class=170)
     message = refused(raw_params)
-    assert "class '0' has 178 images but the split needs 240" in message
+    assert "class '0' has 178 training-pool images but the split needs 240" in message
 
 
 def test_step_profile_needs_a_majority_class(raw_params):
@@ -109,3 +134,25 @@ def test_missing_or_broken_file(tmp_path):
     bad.write_text(yaml.safe_dump(["a", "list"]))
     with pytest.raises(ParamsError, match="must be a mapping"):
         load_params(bad)
+
+
+def test_the_step_schedule_needs_milestones_inside_the_run(raw_params):
+    raw_params["train"].update(schedule="step", milestones=[25, 20], gamma=0.1)
+    assert "'train.milestones' is [25, 20]" in refused(raw_params)
+    raw_params["train"].update(milestones=[20, 40])
+    assert "at most 'train.epochs' (30)" in refused(raw_params)
+    raw_params["train"].update(milestones=[20, 25], gamma=1.5)
+    assert "'train.gamma' is 1.5" in refused(raw_params)
+
+
+def test_temperature_scaling_needs_a_validation_set(raw_params):
+    raw_params["data"]["val_per_class"] = 0
+    assert "fitted on the validation set" in refused(raw_params)
+    raw_params["evaluate"]["temperature_scaling"] = False
+    assert make_plan(parse_params(raw_params))["class_counts"]["val"] == [0] * 10
+
+
+def test_the_recipes_are_valid_params_files():
+    for recipe in sorted((ROOT / "configs").glob("*.yaml")):
+        params = load_params(recipe)
+        assert params.model.name and params.data.dataset != "digits", recipe
