@@ -1,9 +1,14 @@
-"""Targeted augmentation: each class gets a strength in [min_strength, 1], rarer is stronger.
+"""Augmentation on batches of tensors, seeded by a ``torch.Generator``.
+
+:class:`BaseAugment` is the standard augmentation every strategy gets: a random crop
+after zero padding and a horizontal flip, as in the CIFAR literature.
+
+Targeted augmentation: each class gets a strength in [min_strength, 1], rarer is stronger.
 
 Strength grows with log(n_max / n_i), so the largest class gets ``min_strength`` and the
 rarest gets 1. It scales every operation: the rotation and translation ranges, the
 probability of random erasing (Zhong et al., 2020), and colour jitter on images with
-three channels. The operations run batched on tensors, seeded by a ``torch.Generator``.
+three channels.
 """
 
 from __future__ import annotations
@@ -14,7 +19,40 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from imbalanced_cls.config import AugmentationParams
+from imbalanced_cls.config import AugmentationParams, BaseAugmentationParams
+
+
+class BaseAugment:
+    """Random crop of the original size from the zero-padded image, then a random flip."""
+
+    def __init__(self, crop_padding: int, hflip: bool) -> None:
+        self.crop_padding = crop_padding
+        self.hflip = hflip
+
+    @classmethod
+    def for_images(cls, params: BaseAugmentationParams, channels: int) -> BaseAugment | None:
+        """The base augmentation ``params`` ask for on images with ``channels``; None if none."""
+        applies = params.images == "all" or (params.images == "colour" and channels == 3)
+        if not applies or (params.crop_padding == 0 and not params.hflip):
+            return None
+        return cls(params.crop_padding, params.hflip)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        n, _, h, w = images.shape
+        out = images
+        if self.crop_padding:
+            p = self.crop_padding
+            padded = F.pad(images, (p, p, p, p))  # (N, C, H + 2p, W + 2p)
+            top = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(images.device)
+            left = torch.randint(0, 2 * p + 1, (n,), generator=generator).to(images.device)
+            rows = (top[:, None] + torch.arange(h, device=images.device))[:, :, None]  # (N, H, 1)
+            cols = (left[:, None] + torch.arange(w, device=images.device))[:, None, :]  # (N, 1, W)
+            batch = torch.arange(n, device=images.device)[:, None, None]
+            out = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+        if self.hflip:
+            flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
+            out = torch.where(flip.view(n, 1, 1, 1), out.flip(3), out)
+        return out.contiguous()
 
 
 def class_strengths(class_counts: list[int], min_strength: float = 0.0) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import subprocess
 from collections.abc import Mapping
@@ -43,6 +44,17 @@ def project_root(start: Path | None = None) -> Path:
 def tracking_uri(root: Path) -> str:
     """``MLFLOW_TRACKING_URI`` if set, else the SQLite file ``mlflow.db`` at ``root``."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+
+
+def start_store(root: Path | None = None) -> str:
+    """Point MLflow at the project's store (or ``MLFLOW_TRACKING_URI``); return its URI."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    uri = tracking_uri(root or project_root())
+    mlflow.set_tracking_uri(uri)
+    return uri
 
 
 def start(experiment: str, root: Path | None = None) -> str:
@@ -101,6 +113,73 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def test_metrics(result: dict, class_names: list[str], prefix: str) -> dict[str, float]:
+    """The finite scalar metrics of an evaluation and the per-class recalls, for MLflow."""
+    metrics = {
+        f"{prefix}{k}": v for k, v in result.items() if isinstance(v, float) and math.isfinite(v)
+    }
+    for name, recall in zip(class_names, result["per_class"]["recall"], strict=True):
+        metrics[f"{prefix}recall_class_{name}"] = recall
+    return metrics
+
+
+def log_data_inputs(data_dir: Path, manifest: dict) -> None:
+    """Record in the active run which prepared data it saw: one dataset input per split.
+
+    Each input's digest is the start of the split file's sha256 (the whole sum is a tag),
+    and its tags hold the per-class counts, so a run can be traced to the exact bytes.
+    """
+    import mlflow
+    from mlflow.data.dataset_source_registry import get_registered_sources
+    from mlflow.data.meta_dataset import MetaDataset
+
+    # MLflow registers its local-file source class twice, so resolving a path by URI warns.
+    local = next(s for s in get_registered_sources() if s._get_source_type() == "local")
+    for split, sha256 in manifest["sha256"].items():
+        path = (Path(data_dir) / f"{split}.npz").resolve()
+        counts = manifest["class_counts"][split]
+        dataset = MetaDataset(
+            local(path.as_uri()),
+            name=f"{manifest['dataset']}-{split}",
+            digest=sha256[:16],
+        )
+        tags = {
+            "sha256": sha256,
+            "images": str(sum(counts)),
+            "class_counts": json.dumps(counts)[:MAX_TAG_LENGTH],
+        }
+        mlflow.log_input(dataset, context=split, tags=tags)
+
+
+MAX_TAG_LENGTH = 5000
+
+
+def log_comparison(experiment: str, table, reports_dir: Path) -> str:
+    """A summary run of the experiment holding the comparison reports, plots and metrics.
+
+    One per run of the compare stage, tagged like the model runs, so the MLflow UI shows
+    the comparison of a DVC experiment beside the runs of its models.
+    """
+    import mlflow
+
+    start(experiment)
+    tags = {**run_tags("comparison"), "kind": "comparison"}
+    with mlflow.start_run(run_name="comparison", tags=tags) as run:
+        for _, row in table.iterrows():
+            name = str(row["strategy"]).replace("+", "_")
+            mlflow.log_metrics(
+                {
+                    f"{name}.{k}": float(v)
+                    for k, v in row.items()
+                    if isinstance(v, float) and math.isfinite(v)
+                }
+            )
+        for name in ("comparison.md", "comparison.csv", "per_class_recall.csv", "metrics.json"):
+            mlflow.log_artifact(str(Path(reports_dir) / name))
+        mlflow.log_artifacts(str(Path(reports_dir) / "plots"), "plots")
+    return run.info.run_id
 
 
 def write_run_ref(path: Path, run_id: str, experiment_id: str) -> None:

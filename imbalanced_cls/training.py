@@ -2,7 +2,8 @@
 
 Seeded and deterministic on the CPU: the same params give the same weights and metrics.
 The checkpoint kept is the epoch with the best validation balanced accuracy (ties go to
-the lower validation loss); the test set plays no part in training or selection.
+the lower validation loss); without a validation set it is the last epoch, as in the
+CIFAR-LT literature. The test set plays no part in training or selection.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import BatchSampler
 
-from imbalanced_cls.augment import TargetedAugment
+from imbalanced_cls.augment import BaseAugment, TargetedAugment
 from imbalanced_cls.config import ParamsError, TrainParams
 from imbalanced_cls.strategies import StrategyPlan, make_sampler
 
@@ -87,6 +88,27 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
     return multiplier
 
 
+def warmup_step(
+    warmup_steps: int, milestone_steps: list[int], gamma: float
+) -> Callable[[int], float]:
+    """LR multiplier: linear warmup to 1, then times ``gamma`` at each milestone step."""
+
+    def multiplier(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return gamma ** sum(step >= m for m in milestone_steps)
+
+    return multiplier
+
+
+def lr_multiplier(params: TrainParams, steps_per_epoch: int) -> Callable[[int], float]:
+    """The schedule ``params`` ask for, in optimiser steps."""
+    warmup = params.warmup_epochs * steps_per_epoch
+    if params.schedule == "step":
+        return warmup_step(warmup, [m * steps_per_epoch for m in params.milestones], params.gamma)
+    return warmup_cosine(params.epochs * steps_per_epoch, warmup)
+
+
 def balanced_accuracy(targets: np.ndarray, preds: np.ndarray, num_classes: int) -> float:
     """Mean recall over the classes present in ``targets``."""
     hits = np.bincount(targets[preds == targets], minlength=num_classes)
@@ -113,13 +135,13 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def make_optimizer(model: nn.Module, params: TrainParams) -> torch.optim.Optimizer:
-    if params.optimizer == "sgd":
+    if params.optimizer in ("sgd", "nesterov"):
         return torch.optim.SGD(
             model.parameters(),
             lr=params.lr,
             momentum=params.momentum,
             weight_decay=params.weight_decay,
-            nesterov=params.momentum > 0,
+            nesterov=params.optimizer == "nesterov" and params.momentum > 0,
         )
     return torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
 
@@ -133,10 +155,14 @@ def train_model(
     params: TrainParams,
     *,
     seed: int,
+    base_augment: BaseAugment | None = None,
     augment: TargetedAugment | None = None,
     on_epoch: Callable[[EpochStats], None] | None = None,
 ) -> TrainResult:
-    """Train ``model`` in place following ``plan``; return the best epoch's weights."""
+    """Train ``model`` in place following ``plan``; return the selected epoch's weights.
+
+    ``val_data`` may be empty: then no checkpoint is selected and the last epoch is kept.
+    """
     device = next(model.parameters()).device
     num_classes = len(class_counts)
 
@@ -156,8 +182,7 @@ def train_model(
     optimizer = make_optimizer(model, params)
     steps_per_epoch = len(batches)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        warmup_cosine(params.epochs * steps_per_epoch, params.warmup_epochs * steps_per_epoch),
+        optimizer, lr_multiplier(params, steps_per_epoch)
     )
 
     result = TrainResult(best_epoch=0, best_state={})
@@ -169,6 +194,8 @@ def train_model(
         for idx in _progress(batches, epoch, params.epochs):
             idx = torch.as_tensor(idx, device=device)
             x, y = images[idx], targets[idx]  # (B, C, H, W), (B,)
+            if base_augment is not None:
+                x = base_augment(x, generator)
             if plan.augment and augment is not None:
                 x = augment(x, y, generator)
             logits = model(x)  # (B, num_classes)
@@ -187,19 +214,17 @@ def train_model(
             )
 
         # Validation on the balanced validation set selects the checkpoint.
-        val_logits = predict_logits(model, val_images)
-        val_loss = F.cross_entropy(val_logits, torch.as_tensor(val_targets)).item()
-        val_preds = val_logits.argmax(1).numpy()
-        stats = EpochStats(
-            epoch=epoch,
-            train_loss=train_loss,
-            val_loss=val_loss,
-            val_accuracy=float((val_preds == val_targets).mean()),
-            val_balanced_accuracy=balanced_accuracy(val_targets, val_preds, num_classes),
-            lr=optimizer.param_groups[0]["lr"],
-        )
+        stats = EpochStats(epoch, train_loss, math.nan, math.nan, math.nan, _lr(optimizer))
+        if len(val_targets):
+            val_logits = predict_logits(model, val_images)
+            val_preds = val_logits.argmax(1).numpy()
+            stats.val_loss = F.cross_entropy(val_logits, torch.as_tensor(val_targets)).item()
+            stats.val_accuracy = float((val_preds == val_targets).mean())
+            stats.val_balanced_accuracy = balanced_accuracy(val_targets, val_preds, num_classes)
+            key = (stats.val_balanced_accuracy, -stats.val_loss)
+        else:
+            key = (epoch, 0.0)  # no validation set: the last epoch wins
         result.history.append(stats)
-        key = (stats.val_balanced_accuracy, -stats.val_loss)
         if key > best_key:
             best_key = key
             result.best_epoch = epoch
@@ -211,13 +236,17 @@ def train_model(
             stats.train_loss,
             stats.val_loss,
             stats.val_balanced_accuracy,
-            "  (best)" if result.best_epoch == epoch else "",
+            "  (best)" if result.best_epoch == epoch and len(val_targets) else "",
         )
         if on_epoch is not None:
             on_epoch(stats)
 
     model.load_state_dict(result.best_state)
     return result
+
+
+def _lr(optimizer: torch.optim.Optimizer) -> float:
+    return optimizer.param_groups[0]["lr"]
 
 
 def _progress(batches: BatchSampler, epoch: int, epochs: int):

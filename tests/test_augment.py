@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from imbalanced_cls.augment import TargetedAugment, class_strengths
+from imbalanced_cls.augment import BaseAugment, TargetedAugment, class_strengths
 from imbalanced_cls.config import parse_params
 
 
@@ -37,3 +37,26 @@ def test_augmentation_is_reproducible_with_a_seeded_generator(raw_params):
     a = augment(images, targets, torch.Generator().manual_seed(3))
     b = augment(images, targets, torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
+
+
+def test_base_augmentation_crops_from_the_padded_image_and_flips():
+    images = torch.arange(2 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4) + 1
+    out = BaseAugment(crop_padding=1, hflip=True)(images, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape
+    for original, crop in zip(images, out, strict=True):
+        # Every crop is a 4x4 window of the zero-padded image, flipped or not.
+        padded = torch.nn.functional.pad(original, (1, 1, 1, 1))
+        windows = [padded[:, r : r + 4, c : c + 4] for r in range(3) for c in range(3)]
+        assert any(torch.equal(crop, w) or torch.equal(crop, w.flip(2)) for w in windows)
+    again = BaseAugment(1, True)(images, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+
+
+def test_base_augmentation_follows_the_channel_rule(raw_params):
+    params = parse_params(raw_params).base_augmentation
+    assert BaseAugment.for_images(params, channels=1) is None  # digits: no crop, no flip
+    assert BaseAugment.for_images(params, channels=3) is not None
+    everything = dataclasses.replace(params, images="all")
+    assert BaseAugment.for_images(everything, channels=1) is not None
+    off = dataclasses.replace(params, crop_padding=0, hflip=False)
+    assert BaseAugment.for_images(off, channels=3) is None

@@ -5,13 +5,15 @@ import pytest
 import torch
 
 from imbalanced_cls.config import ParamsError, parse_params
-from imbalanced_cls.models import build_model
+from imbalanced_cls.models import CifarResNet, build_model
 from imbalanced_cls.strategies import plan_strategy
 from imbalanced_cls.training import (
+    lr_multiplier,
     resolve_device,
     seed_everything,
     train_model,
     warmup_cosine,
+    warmup_step,
 )
 
 
@@ -69,3 +71,50 @@ def test_asking_for_a_missing_gpu_is_a_params_error(monkeypatch):
     with pytest.raises(ParamsError, match=r"'train\.device' is 'cuda'"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_step_schedule_warms_up_then_divides_at_each_milestone():
+    f = warmup_step(warmup_steps=2, milestone_steps=[5, 8], gamma=0.01)
+    assert [f(0), f(1), f(4)] == [0.5, 1.0, 1.0]
+    assert f(5) == pytest.approx(0.01) and f(7) == pytest.approx(0.01)
+    assert f(8) == pytest.approx(1e-4) and f(100) == pytest.approx(1e-4)
+
+
+def test_the_recipe_schedule_is_in_optimiser_steps(raw_params):
+    raw_params["train"].update(
+        schedule="step", epochs=200, warmup_epochs=5, milestones=[160, 180], gamma=0.01
+    )
+    f = lr_multiplier(parse_params(raw_params).train, steps_per_epoch=10)
+    assert f(49) == 1.0 and f(1599) == 1.0
+    assert f(1600) == pytest.approx(0.01) and f(1800) == pytest.approx(1e-4)
+
+
+def test_without_a_validation_set_the_last_epoch_is_kept(raw_params):
+    params = parse_params(raw_params)
+    train_params = dataclasses.replace(
+        params.train, epochs=3, warmup_epochs=1, batch_size=16, num_threads=1
+    )
+    counts = [20, 5]
+    empty = (np.zeros((0, 1, 6, 6), np.uint8), np.zeros(0, np.int64))
+    seed_everything(0, 1)
+    model = build_model(
+        "small_cnn", in_channels=1, num_classes=2, width=4, dropout=0.0, mean=[0.3], std=[0.3]
+    )
+    plan = plan_strategy("plain", counts, params)
+    result = train_model(model, blobs(counts, 0), empty, counts, plan, train_params, seed=0)
+    assert result.best_epoch == 3
+    assert all(np.isnan(s.val_loss) for s in result.history)
+
+
+@pytest.mark.parametrize(("name", "parameters"), [("resnet32", 464_154), ("resnet8", 75_290)])
+def test_cifar_resnets_have_the_published_size_and_output_logits(name, parameters):
+    model = build_model(
+        name, in_channels=3, num_classes=10, width=16, dropout=0.0, mean=[0.5] * 3, std=[0.25] * 3
+    )
+    # He et al. (2016): ResNet-32 for CIFAR has 0.46 M parameters.
+    assert sum(p.numel() for p in model.parameters()) == parameters
+    model.eval()
+    logits = model(torch.rand(2, 3, 32, 32))
+    assert logits.shape == (2, 10) and not torch.allclose(logits.softmax(1).sum(1), logits.sum(1))
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        CifarResNet(30, in_channels=3, num_classes=10)
