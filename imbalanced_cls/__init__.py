@@ -1,10 +1,14 @@
 """Single-label image classification on imbalanced data: the reusable parts.
 
 - ``config``: the validated view of params.yaml
-- ``data``, ``profiles``: datasets, the balanced held-out splits, imbalance profiles
-- ``models``: CNNs that output logits
-- ``strategies``, ``augment``: loss weights, resampling, targeted augmentation
+- ``sources``, ``data``, ``profiles``: dataset readers (digits, CIFAR-10, image folders),
+  the balanced held-out splits, imbalance profiles
+- ``models``: CNNs that output logits (a small CNN, CIFAR ResNets)
+- ``strategies``, ``augment``: loss weights, resampling, base and targeted augmentation
 - ``training``: the seeded training loop with validation-based checkpoint selection
-- ``metrics``, ``reports``: per-class evaluation with scikit-learn, comparison reports
-- ``tracking``: MLflow store, experiment and run tags
+- ``metrics``, ``calibration``, ``stats``: per-class evaluation with scikit-learn,
+  calibration and post-hoc logit adjustment, bootstrap intervals and class groups
+- ``comparison``, ``reports``: strategies compared over seeds, tables and plots
+- ``predict``: top-k predictions for new image files
+- ``tracking``: MLflow store, experiment, run tags and data inputs
 """

@@ -1,7 +1,11 @@
 """Per-class evaluation with scikit-learn, always over ``labels=range(num_classes)``.
 
-``probs`` are softmax probabilities (N, num_classes); predictions are their argmax.
-A class that is never predicted gets precision 0 (scikit-learn's ``zero_division=0``).
+``probs`` are softmax probabilities (N, num_classes); predictions are their argmax, and
+ties go to the lower class index (numpy's argmax). Top-k accuracy follows the same rule:
+classes are ranked by probability with ties broken toward the lower index, so top-1
+accuracy always equals accuracy. scikit-learn's ``top_k_accuracy_score`` breaks ties the
+other way, toward the higher index, which is why it is not used here. A class that is
+never predicted gets precision 0 (scikit-learn's ``zero_division=0``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from sklearn.metrics import (
     f1_score,
     log_loss,
     precision_recall_fscore_support,
-    top_k_accuracy_score,
 )
+
+from imbalanced_cls.calibration import expected_calibration_error, nll_from_logits
+from imbalanced_cls.stats import class_groups, group_recall
 
 SUMMARY_COLUMNS = (
     "accuracy",
@@ -23,7 +29,11 @@ SUMMARY_COLUMNS = (
     "balanced_accuracy",
     "macro_f1",
     "min_recall",
-    "cross_entropy",
+    "many_recall",
+    "medium_recall",
+    "few_recall",
+    "ece",
+    "nll",
 )
 
 
@@ -41,8 +51,15 @@ def evaluate_probs(
     num_classes: int,
     top_k: list[int],
     train_counts: list[int],
+    ece_bins: int = 15,
+    many_above: int = 100,
+    few_below: int = 20,
 ) -> dict:
     """Summary metrics, per-class precision/recall/F1/support and the confusion matrix.
+
+    Calibration: ``ece`` (expected calibration error over ``ece_bins`` equal-width bins of
+    the top probability) and ``nll``. Groups: the mean recall of the many-, medium- and
+    few-shot classes by training count (``many_recall`` etc., NaN for an empty group).
 
     ``train_prior_accuracy`` is the accuracy expected on a test set with the training
     class frequencies, sum_i f_i * recall_i: the number a lazy majority-class model makes
@@ -64,10 +81,15 @@ def evaluate_probs(
             f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
         ),
         "min_recall": float(recall[support > 0].min()),
-        "cross_entropy": float(log_loss(y_true, probs, labels=labels)),
+        "nll": float(log_loss(y_true, probs, labels=labels)),
     }
     for k in top_k:
-        result[f"top{k}_accuracy"] = float(top_k_accuracy_score(y_true, probs, k=k, labels=labels))
+        result[f"top{k}_accuracy"] = float(top_k_hits(y_true, probs, k).mean())
+    result["ece"] = expected_calibration_error(probs, y_true, ece_bins)
+    groups = class_groups(train_counts, many_above, few_below)
+    for group, value in group_recall(recall, groups).items():
+        result[f"{group}_recall"] = value
+    result["groups"] = groups
     result["per_class"] = {
         "precision": precision.astype(float).tolist(),
         "recall": recall.astype(float).tolist(),
@@ -75,6 +97,20 @@ def evaluate_probs(
         "support": support.astype(int).tolist(),
     }
     result["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=labels).tolist()
+    return result
+
+
+def top_k_hits(targets: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """(N,) bool: the target is among the k highest scores, ties to the lower class index."""
+    ranked = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (N, k)
+    return (ranked == np.asarray(targets)[:, None]).any(axis=1)
+
+
+def evaluate_logits(targets: np.ndarray, logits: np.ndarray, **kwargs) -> dict:
+    """:func:`evaluate_probs` of softmax(logits), with the NLL computed from the logits."""
+    probs = softmax(logits.astype(np.float64))
+    result = evaluate_probs(targets, probs, num_classes=logits.shape[1], **kwargs)
+    result["nll"] = nll_from_logits(logits, targets)
     return result
 
 
@@ -95,5 +131,5 @@ def prior_probs(class_counts: list[int], n: int) -> np.ndarray:
 
 
 def summary_columns(top_k: list[int]) -> list[str]:
-    """Column order of the comparison table."""
+    """The per-model scalar metrics, in report order."""
     return [*SUMMARY_COLUMNS, *(f"top{k}_accuracy" for k in top_k)]

@@ -1,13 +1,14 @@
-"""Evaluate one strategy's model on the balanced test set: ``python -m stages.evaluate sampling``.
+"""Evaluate one model on the balanced test set: ``python -m stages.evaluate plain --seed 0``.
 
-Writes ``reports/eval/<strategy>/``: ``metrics.json`` (summary, per-class and confusion
-matrix), ``per_class.csv``, ``predictions.npz`` (targets and softmax probabilities) and
-``confusion.png``; logs the same to the strategy's MLflow run.
+Writes ``reports/eval/<strategy>/seed<seed>/``: ``metrics.json`` (summary, calibration,
+group recall, per-class metrics and confusion matrix; with temperature scaling and the
+post-hoc logit adjustment where params.yaml asks for them), ``per_class.csv``,
+``predictions.npz`` (test targets and logits, validation targets and logits),
+``confusion.png`` and ``reliability.png``; logs the same to the model's MLflow run.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -24,72 +25,109 @@ REPORTS = Path("reports/eval")
 
 def main(argv: list[str] | None = None) -> None:
     params = load_params()
-    strategy = cli.strategy_arg(params, __doc__.splitlines()[0], argv)
+    strategy, seed = cli.model_args(params, __doc__.splitlines()[0], argv)
 
     import mlflow
     import numpy as np
     import torch
 
-    from imbalanced_cls.metrics import evaluate_probs
+    from imbalanced_cls.calibration import fit_temperature, logit_adjust, reliability_bins
+    from imbalanced_cls.metrics import evaluate_logits, softmax
     from imbalanced_cls.models import build_model
-    from imbalanced_cls.reports import per_class_table, plot_confusion
+    from imbalanced_cls.reports import (
+        dump_json,
+        per_class_table,
+        plot_confusion,
+        plot_reliability,
+    )
     from imbalanced_cls.training import predict_logits
 
     # The MLflow run of the model, checked before any work.
+    model_dir = MODELS / cli.model_dir(strategy, seed)
     tracking.start(params.mlflow.experiment)
     try:
-        ref = tracking.read_run_ref(MODELS / strategy / "mlflow_run.json")
+        ref = tracking.read_run_ref(model_dir / "mlflow_run.json")
     except tracking.MissingRunError as exc:
         raise cli.UsageError(str(exc)) from exc
 
-    # Model and test set.
+    # Model, test and validation sets.
     if params.train.num_threads > 0:
         torch.set_num_threads(params.train.num_threads)
-    checkpoint = torch.load(MODELS / strategy / "model.pt", map_location="cpu")
+    checkpoint = torch.load(model_dir / "model.pt", map_location="cpu")
     model = build_model(**checkpoint["model_config"])
     model.load_state_dict(checkpoint["state_dict"])
     manifest = load_manifest(DATA)
     images, targets = load_split(DATA, "test")
+    val_images, val_targets = load_split(DATA, "val")
     class_names = manifest["class_names"]
-    log.info("evaluating %s on %d balanced test images", strategy, len(targets))
-
-    # Logits, probabilities and metrics.
-    logits = predict_logits(model, torch.as_tensor(images))  # (N, num_classes)
-    probs = torch.softmax(logits, dim=1).numpy()
     train_counts = manifest["class_counts"]["train"]
-    result = evaluate_probs(
-        targets,
-        probs,
-        num_classes=len(class_names),
-        top_k=params.evaluate.top_k,
-        train_counts=train_counts,
-    )
+    log.info("evaluating %s seed %d on %d balanced test images", strategy, seed, len(targets))
+
+    # Logits and metrics; the calibration after temperature scaling fitted on validation.
+    e = params.evaluate
+    options = {
+        "top_k": e.top_k,
+        "train_counts": train_counts,
+        "ece_bins": e.ece_bins,
+        "many_above": e.groups.many_above,
+        "few_below": e.groups.few_below,
+    }
+    logits = predict_logits(model, torch.as_tensor(images)).double().numpy()  # (N, C)
+    val_logits = predict_logits(model, torch.as_tensor(val_images)).double().numpy()
+    result = evaluate_logits(targets, logits, **options)
+    if e.temperature_scaling:
+        temperature = fit_temperature(val_logits, val_targets)
+        scaled = evaluate_logits(targets, logits / temperature, **options)
+        result["temperature"] = temperature
+        result["ece_ts"], result["nll_ts"] = scaled["ece"], scaled["nll"]
+    if strategy in e.logit_adjust.strategies:
+        adjusted = logit_adjust(logits, train_counts, e.logit_adjust.tau)
+        result["logit_adjusted"] = evaluate_logits(targets, adjusted, **options)
     log.info(
-        "%s: accuracy %.4f, balanced accuracy %.4f, macro F1 %.4f, min recall %.4f",
+        "%s seed %d: accuracy %.4f, balanced accuracy %.4f, min recall %.4f, ECE %.4f%s",
         strategy,
+        seed,
         result["accuracy"],
         result["balanced_accuracy"],
-        result["macro_f1"],
         result["min_recall"],
+        result["ece"],
+        (
+            f"; with logit adjustment (tau {e.logit_adjust.tau:g}) balanced accuracy "
+            f"{result['logit_adjusted']['balanced_accuracy']:.4f}"
+            if "logit_adjusted" in result
+            else ""
+        ),
     )
 
     # Files for the comparison stage.
-    out = REPORTS / strategy
+    out = REPORTS / cli.model_dir(strategy, seed)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps({"strategy": strategy, **result}, indent=2))
+    dump_json(out / "metrics.json", {"strategy": strategy, "seed": seed, **result})
     table = per_class_table(result, class_names, train_counts)
     table.to_csv(out / "per_class.csv", index=False)
-    np.savez_compressed(out / "predictions.npz", targets=targets, probs=probs)
-    fig = plot_confusion(result["confusion_matrix"], class_names, f"{strategy} (test)")
-    fig.savefig(out / "confusion.png", dpi=110)
+    np.savez_compressed(
+        out / "predictions.npz",
+        targets=targets,
+        logits=logits,
+        val_targets=val_targets,
+        val_logits=val_logits,
+    )
+    title = f"{strategy}, seed {seed} (test)"
+    confusion = plot_confusion(result["confusion_matrix"], class_names, title)
+    confusion.savefig(out / "confusion.png", dpi=110)
+    bins = reliability_bins(softmax(logits), targets, e.ece_bins)
+    reliability = plot_reliability(bins, title)
+    reliability.savefig(out / "reliability.png", dpi=110)
 
-    # The same in the strategy's MLflow run.
+    # The same in the model's MLflow run.
     with mlflow.start_run(run_id=ref["run_id"]):
-        scalars = {k: v for k, v in result.items() if isinstance(v, float)}
-        mlflow.log_metrics({f"test_{k}": v for k, v in scalars.items()})
-        recalls = zip(class_names, result["per_class"]["recall"], strict=True)
-        mlflow.log_metrics({f"test_recall_class_{name}": r for name, r in recalls})
-        mlflow.log_figure(fig, "test/confusion_matrix.png")
+        mlflow.log_metrics(tracking.test_metrics(result, class_names, "test_"))
+        if "logit_adjusted" in result:
+            mlflow.log_metrics(
+                tracking.test_metrics(result["logit_adjusted"], class_names, "test_la_")
+            )
+        mlflow.log_figure(confusion, "test/confusion_matrix.png")
+        mlflow.log_figure(reliability, "test/reliability.png")
         mlflow.log_table(table, "test/per_class.json")
         mlflow.log_artifact(str(out / "metrics.json"), "test")
 

@@ -2,13 +2,15 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.metrics import balanced_accuracy_score, top_k_accuracy_score
 
 from imbalanced_cls.metrics import (
+    evaluate_logits,
     evaluate_probs,
     prior_probs,
     prior_weighted_accuracy,
     summary_columns,
+    top_k_hits,
 )
 from imbalanced_cls.training import balanced_accuracy
 
@@ -40,7 +42,7 @@ def test_metrics_by_hand():
     assert r["top1_accuracy"] == pytest.approx(5 / 6)
     assert r["top2_accuracy"] == pytest.approx(1.0)
     nll = -np.log([0.7, 0.5, 0.6, 0.8, 0.4, 0.7]).mean()
-    assert r["cross_entropy"] == pytest.approx(nll)
+    assert r["nll"] == pytest.approx(nll)
     assert r["train_prior_accuracy"] == pytest.approx(0.8 * 1 + 0.1 * 1 + 0.1 * 0.5)
     assert r["confusion_matrix"] == [[2, 0, 0], [0, 2, 0], [1, 0, 1]]
     assert r["per_class"]["support"] == [2, 2, 2]
@@ -61,9 +63,7 @@ def test_majority_baseline_has_zero_minority_recall():
     assert r["per_class"]["recall"] == [1.0, 0.0, 0.0]
     assert r["accuracy"] == pytest.approx(1 / 3)  # on the balanced test set
     assert r["train_prior_accuracy"] == pytest.approx(0.9)  # what it would look like
-    assert r["cross_entropy"] == pytest.approx(
-        -np.mean(np.log([0.9, 0.9, 0.05, 0.05, 0.05, 0.05]))
-    )
+    assert r["nll"] == pytest.approx(-np.mean(np.log([0.9, 0.9, 0.05, 0.05, 0.05, 0.05])))
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
@@ -93,3 +93,34 @@ def test_training_balanced_accuracy_matches_scikit_learn():
 def test_prior_weighted_accuracy_and_columns():
     assert prior_weighted_accuracy(np.array([1.0, 0.0]), [3, 1]) == pytest.approx(0.75)
     assert summary_columns([1, 5])[-2:] == ["top1_accuracy", "top5_accuracy"]
+
+
+def test_top_k_breaks_ties_toward_the_lower_class_like_argmax():
+    # Every class ties: argmax says class 0, so top-1 is a hit for target 0 only.
+    probs = np.full((3, 3), 1 / 3)
+    targets = np.array([0, 1, 2])
+    assert top_k_hits(targets, probs, 1).tolist() == [True, False, False]
+    assert top_k_hits(targets, probs, 2).tolist() == [True, True, False]
+    r = evaluate_probs(targets, probs, num_classes=3, top_k=[1], train_counts=[1, 1, 1])
+    assert r["top1_accuracy"] == r["accuracy"] == pytest.approx(1 / 3)
+    # scikit-learn's top_k_accuracy_score breaks the same tie toward the higher index.
+    assert top_k_accuracy_score(targets, probs, k=1) == pytest.approx(1 / 3)
+    assert top_k_accuracy_score(np.array([2, 2, 2]), probs, k=1, labels=[0, 1, 2]) == 1.0
+    assert not top_k_hits(np.array([2, 2, 2]), probs, 1).any()
+
+
+def test_groups_and_calibration_are_part_of_the_evaluation():
+    counts = [150, 50, 10]  # many, medium, few with the literature's thresholds
+    r = evaluate_probs(Y_TRUE, PROBS, num_classes=3, top_k=[1], train_counts=counts)
+    assert r["groups"] == ["many", "medium", "few"]
+    assert (r["many_recall"], r["medium_recall"], r["few_recall"]) == (1.0, 1.0, 0.5)
+    assert 0 <= r["ece"] <= 1
+    r = evaluate_probs(Y_TRUE, PROBS, num_classes=3, top_k=[1], train_counts=[150, 150, 150])
+    assert np.isnan(r["few_recall"]) and r["many_recall"] == pytest.approx(2.5 / 3)
+
+
+def test_evaluate_logits_takes_the_nll_from_the_logits():
+    logits = np.log(PROBS)
+    r = evaluate_logits(Y_TRUE, logits, top_k=[1], train_counts=[8, 1, 1])
+    nll = -np.log([0.7, 0.5, 0.6, 0.8, 0.4, 0.7]).mean()
+    assert r["nll"] == pytest.approx(nll) and r["accuracy"] == pytest.approx(5 / 6)
