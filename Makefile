@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup repro test lint format mlflow-ui benchmark clean
+.PHONY: setup repro test lint format mlflow-ui benchmark benchmark-cifar10-lt clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ mlflow-ui: $(STAMP)
 
 benchmark: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/throughput.py
+
+benchmark-cifar10-lt: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/cifar10_lt.py
 
 clean:
 	rm -rf $(VENV)

@@ -29,9 +29,7 @@ import json
 import logging
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +45,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.project import commit_copy, copy_project, timed_dvc  # noqa: E402
 from imbalanced_cls.config import Params, load_params  # noqa: E402
 from imbalanced_cls.data import channel_stats, load_source, split_indices  # noqa: E402
 from imbalanced_cls.models import build_model, model_config  # noqa: E402
@@ -56,7 +55,6 @@ from imbalanced_cls.training import resolve_device, seed_everything, train_model
 
 log = logging.getLogger("benchmarks.throughput")
 
-VENV_BIN = ROOT / ".venv" / "bin"
 NOTE = (
     "the pipeline loop also runs per-epoch validation on the validation split and keeps "
     "the best checkpoint (plus an LR schedule and a running loss sum), which the bare "
@@ -96,11 +94,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build_workload(params: Params) -> Workload:
     """The prepared training and validation splits, as ``stages.prepare`` makes them."""
     d = params.data
-    dataset = load_source(d.dataset)
+    dataset = load_source(d).train
     counts = profile_counts(
         d.profile, dataset.num_classes, d.max_per_class, d.ratio, d.minority_classes
     )
-    idx = split_indices(dataset.targets, counts, d.test_per_class, d.val_per_class, params.seed)
+    idx = split_indices(dataset.targets, counts, d.test_per_class, d.val_per_class, d.seed)
     train = (dataset.images[idx["train"]], dataset.targets[idx["train"]])
     val = (dataset.images[idx["val"]], dataset.targets[idx["val"]])
     mean, std = channel_stats(train[0])
@@ -117,7 +115,7 @@ def build_workload(params: Params) -> Workload:
 
 def fresh_model(work: Workload) -> nn.Module:
     """The same seeded initial weights for every measurement of either loop."""
-    torch.manual_seed(work.params.seed)
+    torch.manual_seed(work.params.seeds[0])
     return build_model(**work.model_config).to(work.device)
 
 
@@ -134,7 +132,7 @@ def run_pipeline(work: Workload, epochs: int) -> float:
     sync(work.device)
     start = time.perf_counter()
     train_model(
-        model, work.train, work.val, work.counts, plan, train_params, seed=work.params.seed
+        model, work.train, work.val, work.counts, plan, train_params, seed=work.params.seeds[0]
     )
     sync(work.device)
     return time.perf_counter() - start
@@ -149,9 +147,9 @@ def run_bare(work: Workload, epochs: int) -> float:
         lr=t.lr,
         momentum=t.momentum,
         weight_decay=t.weight_decay,
-        nesterov=t.momentum > 0,  # as the pipeline's make_optimizer does
+        nesterov=t.optimizer == "nesterov" and t.momentum > 0,  # as make_optimizer does
     )
-    generator = torch.Generator().manual_seed(work.params.seed)
+    generator = torch.Generator().manual_seed(work.params.seeds[0])
     sync(work.device)
     start = time.perf_counter()
     # Scaled to [0, 1] once, inside the timing as train_model does it inside its own.
@@ -200,85 +198,13 @@ def measure_throughput(work: Workload, epochs: int, repeats: int) -> dict:
     return result
 
 
-def project_files() -> list[str]:
-    """Tracked files plus untracked files git does not ignore, as listed by git."""
-    listed = []
-    for extra in ([], ["--others", "--exclude-standard"]):
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "ls-files", *extra],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        listed += out.stdout.splitlines()
-    return sorted({p for p in listed if (ROOT / p).is_file()})
-
-
-def copy_project(dest: Path) -> None:
-    """Copy the project files into ``dest`` and make it a git repository."""
-    for rel in project_files():
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, target)
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
-
-
-def remove_outputs(dest: Path) -> None:
-    """Delete dvc.lock and every stage output DVC knows of, so that every stage runs."""
-    from dvc.repo import Repo
-
-    (dest / "dvc.lock").unlink(missing_ok=True)
-    with Repo(str(dest)) as repo:
-        outs = [Path(out.fs_path) for out in repo.index.outs]
-    for path in outs:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    log.info("removed dvc.lock and %d stage outputs from the copy", len(outs))
-
-
-def commit_copy(dest: Path) -> None:
-    git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
-    subprocess.run([*git, "add", "-A"], cwd=dest, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "benchmark copy"], cwd=dest, check=True)
-
-
-def repro_env(dest: Path) -> dict[str, str]:
-    """The environment of ``make repro``, with MLflow tracking inside the copy."""
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{dest / 'mlflow.db'}"
-    env["DVC_NO_ANALYTICS"] = "1"
-    return env
-
-
 def time_repro() -> float:
     """Seconds of a full ``dvc repro`` with the default params in a temporary copy."""
     with tempfile.TemporaryDirectory(prefix="bench-repro-") as tmp:
         dest = Path(tmp)
-
-        # A clean copy: project files, no lock file, no outputs, one commit.
         copy_project(dest)
-        remove_outputs(dest)
         commit_copy(dest)
-
-        # The timed run; its own output goes to a log file, shown only on failure.
-        log.info("running dvc repro in %s (a few minutes)", dest)
-        with (dest / "repro.log").open("w") as out:
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [str(VENV_BIN / "dvc"), "repro"],
-                cwd=dest,
-                env=repro_env(dest),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            tail = (dest / "repro.log").read_text()[-4000:]
-            raise RuntimeError(f"dvc repro failed with exit code {proc.returncode}:\n{tail}")
-        return seconds
+        return timed_dvc(["repro"], dest, "repro.log")
 
 
 def machine_facts() -> dict:
@@ -335,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     # Threads and seeds exactly as the train stage sets them, before any timing.
     facts = machine_facts()
     params = load_params(args.params)
-    seed_everything(params.seed, args.threads)
+    seed_everything(params.seeds[0], args.threads)
     work = build_workload(params)
     log.info("workload: %d training, %d validation images", len(work.train[1]), len(work.val[1]))
 
