@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
         "few_below": e.groups.few_below,
     }
     logits = predict_logits(model, torch.as_tensor(images)).double().numpy()  # (N, C)
-    val_logits = predict_logits(model, torch.as_tensor(val_images)).double().numpy()
+    val_logits = np.zeros((0, logits.shape[1]))
+    if len(val_targets):
+        val_logits = predict_logits(model, torch.as_tensor(val_images)).double().numpy()
     result = evaluate_logits(targets, logits, **options)
     if e.temperature_scaling:
         temperature = fit_temperature(val_logits, val_targets)

@@ -33,12 +33,16 @@ FOLDER = {
         "dataset": "imagefolder",
         "root": "data/raw/shapes",
         "test_per_class": 0,
-        "val_per_class": 2,
+        "val_per_class": 0,
         "max_per_class": 12,
         "ratio": 4,
     },
     "model": {"name": "resnet8", "width": 4},
-    "evaluate": {"top_k": [1, 2], "groups": {"many_above": 8, "few_below": 4}},
+    "evaluate": {
+        "top_k": [1, 2],
+        "groups": {"many_above": 8, "few_below": 4},
+        "temperature_scaling": False,
+    },
     "mlflow": {"experiment": "folder-test"},
 }
 
