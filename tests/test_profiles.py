@@ -17,6 +17,12 @@ def test_exponential_matches_cifar10_lt_ratio_100():
     assert sum(counts) == 12406
 
 
+def test_exponential_matches_cifar10_lt_ratios_10_and_50():
+    ratio_10 = [5000, 3871, 2997, 2320, 1796, 1391, 1077, 834, 645, 500]
+    assert exponential_counts(10, 5000, 10) == ratio_10
+    assert exponential_counts(10, 5000, 50)[-1] == 100 and sum(ratio_10) == 20431
+
+
 def test_exponential_ends_at_max_over_ratio_and_decreases():
     counts = exponential_counts(10, 100, 20)
     assert counts[0] == 100 and counts[-1] == 5
