@@ -15,9 +15,6 @@ import numpy as np
 
 GROUPS = ("many", "medium", "few")
 
-# Resamples per matrix product, which bounds the float64 copy of the counts.
-_CHUNK = 128
-
 
 def stratified_bootstrap_counts(targets: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     """Counts (n_resamples, N): how often each image is drawn, class sizes kept per row."""
@@ -60,15 +57,12 @@ def _resampled_confusion(
             )
     _check_counts(counts, targets.size)
 
-    # One column per (target, pred) cell, so counts @ one_hot sums the weights of each cell.
-    one_hot = np.zeros((targets.size, num_classes * num_classes))
-    one_hot[np.arange(targets.size), targets * num_classes + preds] = 1.0
-    cells = np.concatenate(
-        [
-            counts[i : i + _CHUNK].astype(np.float64) @ one_hot
-            for i in range(0, len(counts), _CHUNK)
-        ]
-    )
+    # Each image falls in one (target, pred) cell; a resample's cell totals are the sums of
+    # its counts over the images of the cell. Memory stays O(B * C^2), whatever N.
+    cell = targets * num_classes + preds  # (N,)
+    cells = np.stack(
+        [np.bincount(cell, weights=row, minlength=num_classes**2) for row in counts]
+    )  # (B, C * C)
     return cells.reshape(len(counts), num_classes, num_classes)
 
 
