@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, help="folder for the copy (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the copy afterwards")
     parser.add_argument("--out", type=Path, default=RESULTS / "cifar10_lt")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the .md from the .json, no run"
+    )
     return parser.parse_args(argv)
 
 
@@ -130,7 +133,9 @@ def format_markdown(results: dict) -> str:
             name,
             f"{100 * r['balanced_accuracy']:.1f}{sd} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]",
         ]
-        if r["diff_vs_plain"] is None or r["diff_vs_plain"] != r["diff_vs_plain"]:
+        if name == "plain":
+            cells.append("reference")
+        elif r["diff_vs_plain"] is None or r["diff_vs_plain"] != r["diff_vs_plain"]:
             cells.append("")
         else:
             lo, hi = r["diff_vs_plain_ci"]
@@ -155,6 +160,10 @@ def format_markdown(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.report_only:
+        results = json.loads(args.out.with_suffix(".json").read_text())
+        args.out.with_suffix(".md").write_text(format_markdown(results))
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     check_zip(args.zip)
 
