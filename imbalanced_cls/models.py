@@ -22,15 +22,33 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
-class SmallCNN(nn.Module):
-    """Four 3x3 conv blocks, one 2x2 max-pool, global average pooling, one linear layer.
+class _Classifier(nn.Module):
+    """Normalise, extract features, then dropout and ``Linear(features, num_classes)``.
 
     Per-channel normalisation is part of the model, so a saved model takes raw images
     scaled to [0, 1] and the same preprocessing holds at training and prediction time.
-    The last layer is ``Linear(features, num_classes)``: its outputs are logits; softmax
-    is applied only where probabilities are reported, and ``CrossEntropyLoss`` takes the
-    logits because it applies log-softmax itself.
+    The outputs are logits; softmax is applied only where probabilities are reported, and
+    ``CrossEntropyLoss`` takes the logits because it applies log-softmax itself.
+    Subclasses set ``self.features`` and then call :meth:`_add_head`.
     """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def _add_head(self, features: int, num_classes: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(features, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images - self.mean) / self.std  # (N, C, H, W)
+        features = self.features(x)  # (N, features)
+        return self.classifier(self.dropout(features))  # (N, num_classes) logits
+
+
+class SmallCNN(_Classifier):
+    """Four 3x3 conv blocks, one 2x2 max-pool, global average pooling, one linear layer."""
 
     def __init__(
         self,
@@ -41,9 +59,7 @@ class SmallCNN(nn.Module):
         mean: Sequence[float] = (0.0,),
         std: Sequence[float] = (1.0,),
     ) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+        super().__init__(mean, std)
         self.features = nn.Sequential(
             _conv_block(in_channels, width),
             _conv_block(width, width),
@@ -53,13 +69,7 @@ class SmallCNN(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
         )
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(2 * width, num_classes)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images - self.mean) / self.std  # (N, C, H, W)
-        features = self.features(x)  # (N, 2 * width)
-        return self.classifier(self.dropout(features))  # (N, num_classes) logits
+        self._add_head(2 * width, num_classes, dropout)
 
 
 class _BasicBlock(nn.Module):
@@ -85,13 +95,12 @@ class _BasicBlock(nn.Module):
         return F.relu(self.body(x) + shortcut)
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(_Classifier):
     """The ResNet of He et al. (2016) for 32x32 images: depth 6n + 2, three stages.
 
     The stages have ``width``, 2 * ``width`` and 4 * ``width`` channels (16/32/64 in the
     paper) at full, half and quarter resolution, with n basic blocks each and
-    parameter-free shortcuts; ResNet-32 (n = 5) has about 0.46 M parameters. As in
-    :class:`SmallCNN`, normalisation is inside the model and the output is logits.
+    parameter-free shortcuts; ResNet-32 (n = 5) has about 0.46 M parameters.
     """
 
     def __init__(
@@ -104,12 +113,10 @@ class CifarResNet(nn.Module):
         mean: Sequence[float] = (0.0,),
         std: Sequence[float] = (1.0,),
     ) -> None:
-        super().__init__()
         if (depth - 2) % 6 or depth < 8:
             raise ValueError(f"ResNet depth {depth} is not 6n + 2 with n >= 1 (8, 20, 32, ...)")
+        super().__init__(mean, std)
         blocks = (depth - 2) // 6
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
         layers: list[nn.Module] = [_conv_block(in_channels, width)]
         channels = width
         for stage in range(3):
@@ -119,16 +126,10 @@ class CifarResNet(nn.Module):
                 layers.append(_BasicBlock(channels, out_channels, stride))
                 channels = out_channels
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(channels, num_classes)
+        self._add_head(channels, num_classes, dropout)
         for m in self.modules():
             if isinstance(m, nn.Conv2d | nn.Linear):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images - self.mean) / self.std  # (N, C, H, W)
-        features = self.features(x)  # (N, 4 * width)
-        return self.classifier(self.dropout(features))  # (N, num_classes) logits
 
 
 def model_config(params: ModelParams, manifest: dict) -> dict:

@@ -59,13 +59,11 @@ def start_store(root: Path | None = None) -> str:
 
 def start(experiment: str, root: Path | None = None) -> str:
     """Point MLflow at the store and experiment; return the experiment id."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    root = root or project_root()
+    local = "MLFLOW_TRACKING_URI" not in os.environ  # set_tracking_uri sets it
+    uri = start_store(root)
     import mlflow
 
-    root = root or project_root()
-    uri = tracking_uri(root)
-    local = "MLFLOW_TRACKING_URI" not in os.environ  # set_tracking_uri sets it
-    mlflow.set_tracking_uri(uri)
     found = mlflow.get_experiment_by_name(experiment)
     if found is not None:
         experiment_id = found.experiment_id

@@ -31,7 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
     import torch
 
-    from imbalanced_cls.calibration import fit_temperature, logit_adjust, reliability_bins
+    from imbalanced_cls.calibration import (
+        expected_calibration_error,
+        fit_temperature,
+        logit_adjust,
+        nll_from_logits,
+        reliability_bins,
+    )
     from imbalanced_cls.metrics import evaluate_logits, softmax
     from imbalanced_cls.models import build_model
     from imbalanced_cls.reports import (
@@ -78,10 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         val_logits = predict_logits(model, torch.as_tensor(val_images)).double().numpy()
     result = evaluate_logits(targets, logits, **options)
     if e.temperature_scaling:
+        # Scaling keeps the argmax: only the calibration changes.
         temperature = fit_temperature(val_logits, val_targets)
-        scaled = evaluate_logits(targets, logits / temperature, **options)
+        scaled = softmax(logits / temperature)
         result["temperature"] = temperature
-        result["ece_ts"], result["nll_ts"] = scaled["ece"], scaled["nll"]
+        result["ece_ts"] = expected_calibration_error(scaled, targets, e.ece_bins)
+        result["nll_ts"] = nll_from_logits(logits / temperature, targets)
     if strategy in e.logit_adjust.strategies:
         adjusted = logit_adjust(logits, train_counts, e.logit_adjust.tau)
         result["logit_adjusted"] = evaluate_logits(targets, adjusted, **options)
